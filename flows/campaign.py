@@ -422,6 +422,8 @@ class Summary:
     by_step: dict[str, Counter[str]]
     skipped_by_reason: Counter[str]
     failed_by_reason: Counter[str]
+    leads: int = 0
+    dropped_by_reason: dict[str, int] = field(default_factory=dict)
 
     @property
     def totals(self) -> Counter[str]:
@@ -436,7 +438,10 @@ class Summary:
 
     def line(self) -> str:
         t = self.totals
-        parts = [f"{t[SENT]} sent"]
+        dropped = sum(self.dropped_by_reason.values())
+        parts = [f"{self.leads} lead(s)", f"{dropped} row(s) dropped"]
+        parts[-1] += _reasons(Counter(self.dropped_by_reason))
+        parts.append(f"{t[SENT]} sent")
         if t[SIMULATED]:
             parts.append(f"{t[SIMULATED]} simulated")
         parts.append(f"{t[SKIPPED]} skipped" + _reasons(self.skipped_by_reason))
@@ -452,7 +457,11 @@ def _reasons(counts: Counter[str]) -> str:
     )
 
 
-def summarize(outcomes: Iterable[StepOutcome]) -> Summary:
+def summarize(
+    outcomes: Iterable[StepOutcome],
+    leads: int = 0,
+    dropped_by_reason: Mapping[str, int] | None = None,
+) -> Summary:
     by_step: dict[str, Counter[str]] = {}
     skipped: Counter[str] = Counter()
     failed: Counter[str] = Counter()
@@ -463,4 +472,4 @@ def summarize(outcomes: Iterable[StepOutcome]) -> Summary:
         elif item.outcome == FAILED:
             failed[item.reason] += 1
     ordered = {step: by_step[step] for step in STEPS if step in by_step}
-    return Summary(ordered, skipped, failed)
+    return Summary(ordered, skipped, failed, leads, dict(dropped_by_reason or {}))

@@ -247,9 +247,9 @@ def outreach_multichannel(
         outcomes = [item for future in futures for item in future.result()]
 
     outcomes.sort(key=lambda item: (item.row, rules.STEPS.index(item.step)))
-    summary = rules.summarize(outcomes)
+    summary = rules.summarize(outcomes, len(leads.leads), leads.dropped_by_reason())
     logger.info("steps per outcome:\n%s", summary_table(summary))
-    message = f"{len(leads.leads)} lead(s): {summary.line()}"
+    message = summary.line()
     if summary.failed:
         return Failed(message=message, data=summary)
     return Completed(message=message, data=summary)
