@@ -252,7 +252,11 @@ def read_table(data: bytes, parameter: str) -> pd.DataFrame:
         ) from None
     frame = frame.fillna("")
     headers = [str(value) for value in frame.iloc[0]]
-    frame = frame.iloc[1:].reset_index(drop=True)
+    if len(headers) == 1 and "@" in headers[0]:
+        # A one-column list whose first line is an address has no header.
+        headers = ["email"]
+    else:
+        frame = frame.iloc[1:].reset_index(drop=True)
     frame.columns = _canonical_headers(headers, parameter)
     for column in frame.columns:
         cells = frame[column].str.strip()
@@ -311,7 +315,6 @@ def load_leads(
     column is an error, never a list of zero leads.
     """
     frame = read_table(read_bytes(location, parameter), parameter)
-    frame = _headerless_email_list(frame)
     if "email" not in frame.columns:
         raise LeadFileError(
             f"{parameter}: no email column among {list(frame.columns)!r}; "
@@ -334,15 +337,6 @@ def load_leads(
     return LeadList(
         kept.to_dict("records"), list(frame.columns), dropped, rows[kept.index].tolist()
     )
-
-
-def _headerless_email_list(frame: pd.DataFrame) -> pd.DataFrame:
-    # A one-column file whose "header" is itself an address has no header.
-    if len(frame.columns) == 1 and "@" in str(frame.columns[0]):
-        first = pd.DataFrame({"email": [str(frame.columns[0])]})
-        rest = frame.rename(columns={frame.columns[0]: "email"})
-        return pd.concat([first, rest], ignore_index=True)
-    return frame
 
 
 def _dropped(
