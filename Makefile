@@ -6,7 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean
+# No usage statistics from Prefect's server, wherever a command runs it.
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+.PHONY: setup demo test lint clean
 
 setup: $(INSTALLED)
 

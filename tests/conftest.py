@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -7,6 +8,9 @@ import pytest
 from prefect.testing.utilities import prefect_test_harness
 
 from tests.receiver import Receiver
+
+# Servers the tests start, in this process or as subprocesses, stay offline.
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "cases"
