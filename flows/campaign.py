@@ -409,10 +409,28 @@ def work_lane(campaign: Campaign, work: queue.SimpleQueue) -> list[StepOutcome]:
             row, lead = work.get_nowait()
         except queue.Empty:
             return outcomes
-        lead_outcomes = run_lead(campaign, row, lead)
+        try:
+            lead_outcomes = run_lead(campaign, row, lead)
+        except Exception as exc:  # a bug must cost one lead, not the whole lane
+            lead_outcomes = _internal_error(campaign, row, lead, exc)
         outcomes.extend(lead_outcomes)
         if campaign.on_outcomes is not None:
             campaign.on_outcomes(lead_outcomes)
+
+
+def _internal_error(
+    campaign: Campaign, row: int, lead: Mapping[str, str], exc: Exception
+) -> list[StepOutcome]:
+    # The exception text may quote lead data: log its kind only.
+    masked = mask_email(str(lead.get("email", "")))
+    reason = f"internal error ({type(exc).__name__})"
+    campaign.log.error("lead %s failed: %s", masked, reason)
+    # NOTE: a step posted before the error is reported failed too; the ledger
+    # still knows it was sent, so a re-run will not post it again.
+    return [
+        StepOutcome(row, masked, str(lead.get("company", "")), step, FAILED, reason)
+        for step in _planned_steps(campaign.settings)
+    ]
 
 
 @dataclass(frozen=True)
