@@ -26,9 +26,10 @@ from pydantic import Field
 
 from blocks.outreach_webhook import OutreachWebhook
 from flows import campaign as rules
+from flows.artifacts import CampaignProgress, publish_report
 from flows.errors import ParameterError
 from flows.leads import LeadList, load_leads, load_suppression, suppress
-from flows.report import summary_table
+from flows.report import campaign_key, summary_table
 from flows.webhooks import Hook
 
 CONCURRENCY_TAG = "outreach_pool"
@@ -134,6 +135,7 @@ def send_lane(
 def outreach_multichannel(
     leads_csv_url: str,
     email_from: str,
+    campaign_name: str = "",
     suppression_csv_url: str = "",
     email_webhook_url: str = "",
     email_webhook_block: str = "outreach-email",
@@ -164,6 +166,8 @@ def outreach_multichannel(
             of a CSV with an email column (first_name, last_name, company and
             linkedin_url are the usual others).
         email_from: The sender address put in every email step.
+        campaign_name: Names the campaign's report artifacts and CSV file, so runs
+            of one campaign share a history. Empty to use the lead file's name.
         suppression_csv_url: A CSV of addresses never to contact (path or URL).
             Empty for none.
         email_webhook_url: The webhook that sends emails. Empty to use the
@@ -238,9 +242,15 @@ def outreach_multichannel(
     leads = load_campaign_leads(leads_csv_url, suppression_csv_url)
     templates = rules.compile_templates(settings, leads.columns)
 
+    key = campaign_key(campaign_name, leads_csv_url)
     lanes = min(max_parallel_leads, len(leads.leads))
-    with httpx.Client(limits=httpx.Limits(max_connections=2 * lanes + 2)) as client:
-        campaign = rules.Campaign(settings, templates, hooks, now, client=client)
+    with (
+        httpx.Client(limits=httpx.Limits(max_connections=2 * lanes + 2)) as client,
+        CampaignProgress(key, len(leads.leads)) as progress,
+    ):
+        campaign = rules.Campaign(
+            settings, templates, hooks, now, client=client, on_outcomes=progress.add
+        )
         work = rules.fill_queue(leads.rows, leads.leads)
         futures = [send_lane.submit(lane, campaign, work) for lane in range(lanes)]
         wait(futures)
@@ -248,7 +258,9 @@ def outreach_multichannel(
 
     outcomes.sort(key=lambda item: (item.row, rules.STEPS.index(item.step)))
     summary = rules.summarize(outcomes, len(leads.leads), leads.dropped_by_reason())
+    csv_path = publish_report(key, campaign, summary, outcomes, leads.dropped)
     logger.info("steps per outcome:\n%s", summary_table(summary))
+    logger.info("report: %s", csv_path or "no CSV file (see the warning above)")
     message = summary.line()
     if summary.failed:
         return Failed(message=message, data=summary)
