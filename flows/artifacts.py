@@ -172,10 +172,11 @@ def publish_report(
         path = None
 
     plan = campaign.settings.dry_run
+    left_out = max(0, len(rows) - report.MAX_TABLE_ROWS)
     _create(
         log,
         create_table_artifact,
-        table=rows,
+        table=rows[: report.MAX_TABLE_ROWS],
         key=report.artifact_key(key, "steps"),
         description=(
             f"Campaign plan for {key}: every message as it would go out (dry run)"
@@ -186,7 +187,9 @@ def publish_report(
     _create(
         log,
         create_markdown_artifact,
-        markdown=report.markdown_report(key, campaign, summary, str(path or "")),
+        markdown=report.markdown_report(
+            key, campaign, summary, str(path or ""), left_out
+        ),
         key=report.artifact_key(key, "summary"),
         description=f"{'Plan' if plan else 'Report'} for campaign {key}",
     )

@@ -51,6 +51,8 @@ REPORT_COLUMNS = (
 )
 
 MAX_KEY_CHARS = 48
+# About 300 bytes a row: the table artifact stays near 15 MB; the CSV has every row.
+MAX_TABLE_ROWS = 50_000
 # Anything shaped like an address, so a template that prints one is still masked.
 _ADDRESS = re.compile(r"[^\s@<>()\[\]\"',;:|]+@[^\s@<>()\[\]\"',;:|]+")
 # A spreadsheet runs a cell starting with one of these as a formula.
@@ -209,6 +211,7 @@ def markdown_report(
     campaign: Campaign,
     summary: Summary,
     csv_name: str = "",
+    rows_left_out: int = 0,
 ) -> str:
     """The run at a glance: counts per step and outcome, drops, skips, settings."""
     dry = campaign.settings.dry_run
@@ -248,6 +251,12 @@ def markdown_report(
 
     lines += ["", "## Settings", ""]
     lines += _markdown_table(["setting", "value"], settings_table(campaign))
+    if rows_left_out:
+        lines += [
+            "",
+            f"The table artifact stops at {MAX_TABLE_ROWS} rows; the other "
+            f"{rows_left_out} are in the CSV file.",
+        ]
     if csv_name:
         lines += ["", f"The same rows as a CSV file: `{csv_name}`."]
     return "\n".join(lines) + "\n"

@@ -235,3 +235,28 @@ def test_no_full_address_or_webhook_url_reaches_any_artifact_or_the_csv(
     assert "a***@example.com" in text and "b***@example.org" in text
     assert FULL_ADDRESS.findall(text) == []
     assert "s3cret" not in text and "127.0.0.1" not in text and "://" not in text
+
+
+def test_unwritable_report_folder_is_a_warning_and_the_run_still_completes(
+    receiver: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv(REPORT_DIR_ENV, str(blocked))
+    caplog.set_level(logging.INFO)
+
+    state = run_campaign(
+        leads_csv_url=str(CASES / "05-one-lead.csv"), email_webhook_url=receiver.url()
+    )
+
+    assert state.is_completed(), state.message
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(
+        m.startswith("could not write the CSV report") and REPORT_DIR_ENV in m
+        for m in messages
+    )
+    assert "report: no CSV file (see the warning above)" in messages
+    assert "outreach-05-one-lead-steps" in _artifacts(state)

@@ -189,3 +189,12 @@ def test_progress_from_many_lanes_counts_every_lead_once() -> None:
 
     assert [p.done for p in due] == [lanes * per_lane]
     assert Counter(counter.snapshot().counts) == {SENT: lanes * per_lane}
+
+
+def test_markdown_report_says_when_the_table_leaves_rows_to_the_csv() -> None:
+    settings = CampaignSettings("leads.csv", "growth@example.com", "Hi", "Hello")
+    campaign = Campaign(settings, {}, {}, datetime(2026, 12, 4, 10, tzinfo=UTC))
+
+    text = report.markdown_report("q3", campaign, summarize([]), "q3.csv", 7)
+
+    assert f"stops at {report.MAX_TABLE_ROWS} rows; the other 7 are in the CSV" in text
