@@ -24,6 +24,15 @@ def prefect_harness() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def report_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Campaign reports that runs write go to a temporary folder, not ./reports."""
+    folder = tmp_path_factory.mktemp("reports")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OUTREACH_REPORT_DIR", str(folder))
+        yield folder
+
+
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     server = Receiver()
