@@ -172,11 +172,12 @@ def publish_report(
         path = None
 
     plan = campaign.settings.dry_run
-    left_out = max(0, len(rows) - report.MAX_TABLE_ROWS)
+    table = report.table_rows(rows)
+    left_out = len(rows) - len(table)
     _create(
         log,
         create_table_artifact,
-        table=rows[: report.MAX_TABLE_ROWS],
+        table=table,
         key=report.artifact_key(key, "steps"),
         description=(
             f"Campaign plan for {key}: every message as it would go out (dry run)"

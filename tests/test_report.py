@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import threading
 from collections import Counter
 from datetime import UTC, datetime
@@ -197,4 +198,17 @@ def test_markdown_report_says_when_the_table_leaves_rows_to_the_csv() -> None:
 
     text = report.markdown_report("q3", campaign, summarize([]), "q3.csv", 7)
 
-    assert f"stops at {report.MAX_TABLE_ROWS} rows; the other 7 are in the CSV" in text
+    assert "leaves out the last 7 rows" in text
+    assert "the CSV file has every row" in text
+
+
+def test_table_rows_stop_before_the_byte_budget() -> None:
+    rows = report.report_rows(
+        StepOutcome(7, "a***@example.com", "Acme", EMAIL_1, SENT) for _ in range(100)
+    )
+    one_row = len(json.dumps(rows[0])) + 2
+
+    kept = report.table_rows(rows, budget=10 * one_row + 2)
+
+    assert kept == rows[:10]
+    assert report.table_rows(rows[:3]) == rows[:3]
