@@ -172,7 +172,7 @@ def publish_report(
         path = None
 
     plan = campaign.settings.dry_run
-    table = report.table_rows(rows)
+    table = report.table_rows(rows, report.PLAN_COLUMNS if plan else report.RUN_COLUMNS)
     left_out = len(rows) - len(table)
     _create(
         log,

@@ -50,6 +50,10 @@ REPORT_COLUMNS = (
     "attempts",
     "message",
 )
+# The table artifact shows what matters for the run: the copy in a dry run (a plan),
+# the statuses and attempts otherwise. The CSV always has every column.
+PLAN_COLUMNS = ("row", "email", "company", "step", "outcome", "message", "run_at")
+RUN_COLUMNS = tuple(name for name in REPORT_COLUMNS if name != "message")
 
 MAX_KEY_CHARS = 48
 # The server drops an artifact's event above 1.5 MB by default (with a warning), and
@@ -158,15 +162,20 @@ def report_rows(
 
 
 def table_rows(
-    rows: list[dict[str, str | int]], budget: int = MAX_TABLE_BYTES
+    rows: Iterable[Mapping[str, str | int]],
+    columns: tuple[str, ...] = RUN_COLUMNS,
+    budget: int = MAX_TABLE_BYTES,
 ) -> list[dict[str, str | int]]:
-    """The first rows whose JSON fits in the budget, for the table artifact."""
+    """The first rows, cut to the columns, whose JSON fits in the budget."""
+    table: list[dict[str, str | int]] = []
     size = 2
-    for count, row in enumerate(rows):
-        size += len(json.dumps(row)) + 2
+    for row in rows:
+        cut = {name: row.get(name, "") for name in columns}
+        size += len(json.dumps(cut)) + 2
         if size > budget:
-            return rows[:count]
-    return rows
+            break
+        table.append(cut)
+    return table
 
 
 def write_csv(path: Path, rows: Iterable[Mapping[str, str | int]]) -> Path:

@@ -85,6 +85,17 @@ def test_known_campaign_leaves_a_table_a_summary_and_finished_progress(
     ]
     assert table[0]["company"] == "Acme"
     assert table[0]["status"] == 200 and table[0]["attempts"] == 1
+    assert list(table[0]) == [
+        "row",
+        "email",
+        "company",
+        "step",
+        "outcome",
+        "reason",
+        "status",
+        "run_at",
+        "attempts",
+    ]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", table[0]["run_at"])
 
     summary = artifacts["outreach-q3-espana-summary"]
@@ -188,6 +199,15 @@ def test_dry_run_report_is_the_plan_with_every_message(
         (2, "email_1", "simulated", "Bo, idea para Beta | Hola Bo,"),
         (2, "linkedin", "skipped", ""),
         (2, "email_2", "simulated", "Re: Beta | ¿Lo viste, Bo?"),
+    ]
+    assert list(table[0]) == [
+        "row",
+        "email",
+        "company",
+        "step",
+        "outcome",
+        "message",
+        "run_at",
     ]
     summary = artifacts["outreach-spring-summary"].data
     assert summary.startswith("# Campaign plan (dry run): spring\n")
