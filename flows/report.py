@@ -52,7 +52,16 @@ REPORT_COLUMNS = (
 )
 # The table artifact shows what matters for the run: the copy in a dry run (a plan),
 # the statuses and attempts otherwise. The CSV always has every column.
-PLAN_COLUMNS = ("row", "email", "company", "step", "outcome", "message", "run_at")
+PLAN_COLUMNS = (
+    "row",
+    "email",
+    "company",
+    "step",
+    "outcome",
+    "message",
+    "reason",
+    "run_at",
+)
 RUN_COLUMNS = tuple(name for name in REPORT_COLUMNS if name != "message")
 
 MAX_KEY_CHARS = 48

@@ -207,6 +207,7 @@ def test_dry_run_report_is_the_plan_with_every_message(
         "step",
         "outcome",
         "message",
+        "reason",
         "run_at",
     ]
     summary = artifacts["outreach-spring-summary"].data
