@@ -281,3 +281,26 @@ def test_unwritable_report_folder_is_a_warning_and_the_run_still_completes(
     )
     assert "report: no CSV file (see the warning above)" in messages
     assert "outreach-05-one-lead-steps" in _artifacts(state)
+
+
+def test_run_with_every_row_dropped_still_reports_why(
+    receiver: Receiver, report_dir: Path, tmp_path: Path
+) -> None:
+    leads = _leads_file(
+        tmp_path, "email,first_name,company\nsin-arroba,Ana,Acme\nbo@,Bo,Beta\n"
+    )
+
+    state = run_campaign(leads_csv_url=leads, email_webhook_url=receiver.url())
+
+    assert state.is_completed(), state.message
+    assert receiver.requests == []
+    artifacts = _artifacts(state)
+    table = json.loads(artifacts["outreach-spring-leads-steps"].data)
+    assert [(r["row"], r["outcome"], r["reason"]) for r in table] == [
+        (1, "dropped", "no @ in email"),
+        (2, "dropped", "invalid email"),
+    ]
+    assert artifacts["outreach-spring-leads-progress"].data == 100.0
+    assert "0 lead(s) worked, 2 row(s) dropped" in (
+        artifacts["outreach-spring-leads-summary"].data
+    )
