@@ -36,6 +36,11 @@ SIMULATED = "simulated"
 SKIPPED = "skipped"
 FAILED = "failed"
 
+ALREADY_SENT = "already sent today"
+UNCONFIRMED = "unconfirmed: sent before a crash; check the receiver"
+# A cell longer than this is no name or company: the lead is skipped, not posted.
+MAX_CELL_CHARS = 2_000
+
 
 @dataclass(frozen=True)
 class CampaignSettings:
@@ -136,32 +141,49 @@ class StepOutcome:
 
 
 class SentLedger(Protocol):
-    """Remembers which steps went out, so a re-run posts none of them twice."""
+    """Remembers which steps went out, so a re-run posts none of them twice.
+
+    ``begin`` is written before the request and ``record_sent`` or
+    ``record_failed`` after it; a step begun but never ended is ``in_doubt``.
+    """
 
     def was_sent(self, key: str) -> bool: ...
+
+    def in_doubt(self, key: str) -> bool: ...
 
     def begin(self, key: str) -> None: ...
 
     def record_sent(self, key: str) -> None: ...
+
+    def record_failed(self, key: str) -> None: ...
 
 
 class MemoryLedger:
     """A ledger that lasts as long as the run."""
 
     def __init__(self) -> None:
-        self._sent: set[str] = set()
+        self._state: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def was_sent(self, key: str) -> bool:
         with self._lock:
-            return key in self._sent
+            return self._state.get(key) == SENT
+
+    def in_doubt(self, key: str) -> bool:
+        with self._lock:
+            return self._state.get(key) == "begin"
 
     def begin(self, key: str) -> None:
-        return None
+        with self._lock:
+            self._state[key] = "begin"
 
     def record_sent(self, key: str) -> None:
         with self._lock:
-            self._sent.add(key)
+            self._state[key] = SENT
+
+    def record_failed(self, key: str) -> None:
+        with self._lock:
+            self._state[key] = FAILED
 
 
 @dataclass
@@ -247,6 +269,13 @@ def run_lead(
         )
 
     steps = _planned_steps(settings)
+    oversized = sorted(
+        name for name, value in lead.items() if len(value) > MAX_CELL_CHARS
+    )
+    if oversized:
+        reason = f"{', '.join(oversized)} longer than {MAX_CELL_CHARS} characters"
+        campaign.log.warning("lead %s skipped: %s", masked, reason)
+        return [outcome(step, SKIPPED, reason) for step in steps]
     try:
         messages = _render_messages(campaign, lead)
     except MissingValue as missing:
@@ -254,7 +283,7 @@ def run_lead(
         return [outcome(step, SKIPPED, str(missing)) for step in steps]
 
     outcomes = [_send_email(campaign, lead, EMAIL_1, messages[EMAIL_1], outcome)]
-    if outcomes[0].outcome not in (SENT, SIMULATED):
+    if not _went_out(outcomes[0]):
         reason = f"{EMAIL_1} not sent"
         return outcomes + [outcome(step, SKIPPED, reason) for step in steps[1:]]
 
@@ -274,6 +303,10 @@ def run_lead(
                 _send_email(campaign, lead, EMAIL_2, messages[EMAIL_2], outcome)
             )
     return outcomes
+
+
+def _went_out(item: StepOutcome) -> bool:
+    return item.outcome in (SENT, SIMULATED) or item.reason == ALREADY_SENT
 
 
 def _engagement(campaign: Campaign, lead: Mapping[str, str], masked: str) -> Engagement:
@@ -352,7 +385,15 @@ def _post(
     key = webhooks.idempotency_key(lead["email"], step, campaign.now.date())
     if campaign.ledger.was_sent(key):
         campaign.log.info("%s for %s already sent today; not sent again", step, masked)
-        return outcome(step, SKIPPED, "already sent today")
+        return outcome(step, SKIPPED, ALREADY_SENT)
+    if campaign.ledger.in_doubt(key):
+        campaign.log.error(
+            "%s for %s was in flight when an earlier run stopped; not sent again, "
+            "check the receiver",
+            step,
+            masked,
+        )
+        return outcome(step, FAILED, UNCONFIRMED)
 
     hook = campaign.hooks.get(channel)
     if hook is None or campaign.client is None:
@@ -378,6 +419,7 @@ def _post(
             delivery.attempts,
         )
         return outcome(step, SENT, status=delivery.status, attempts=delivery.attempts)
+    campaign.ledger.record_failed(key)
     reason = "hook gone (410)" if delivery.outcome == webhooks.GONE else delivery.detail
     campaign.log.error(
         "%s for %s failed: %s after %d attempt(s)",

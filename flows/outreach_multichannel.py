@@ -30,6 +30,7 @@ from flows.artifacts import CampaignProgress, publish_report
 from flows.errors import ParameterError
 from flows.leads import LeadList, load_leads, load_suppression, suppress
 from flows.report import campaign_key, summary_table
+from flows.sent_ledger import FileLedger
 from flows.webhooks import Hook
 
 CONCURRENCY_TAG = "outreach_pool"
@@ -244,12 +245,20 @@ def outreach_multichannel(
 
     key = campaign_key(campaign_name, leads_csv_url)
     lanes = min(max_parallel_leads, len(leads.leads))
+    # Dry runs send nothing, so they neither read nor write the sent ledger.
+    ledger = rules.MemoryLedger() if dry_run else FileLedger()
     with (
         httpx.Client(limits=httpx.Limits(max_connections=2 * lanes + 2)) as client,
         CampaignProgress(key, len(leads.leads)) as progress,
     ):
         campaign = rules.Campaign(
-            settings, templates, hooks, now, client=client, on_outcomes=progress.add
+            settings,
+            templates,
+            hooks,
+            now,
+            client=client,
+            ledger=ledger,
+            on_outcomes=progress.add,
         )
         work = rules.fill_queue(leads.rows, leads.leads)
         futures = [send_lane.submit(lane, campaign, work) for lane in range(lanes)]

@@ -33,6 +33,14 @@ def report_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield folder
 
 
+@pytest.fixture(autouse=True)
+def ledger_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A sent ledger of each test's own, so no test sees another's sent steps."""
+    directory = tmp_path / "ledger"
+    monkeypatch.setenv("OUTREACH_LEDGER_DIR", str(directory))
+    return directory
+
+
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     server = Receiver()

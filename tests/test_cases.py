@@ -3,6 +3,10 @@ against a loopback webhook receiver, with the answer each case asks for."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from tests.conftest import CASES, run_campaign
 from tests.receiver import Receiver, Reply
 
@@ -114,7 +118,9 @@ def test_gone_hook_is_called_once_and_the_run_fails(receiver: Receiver) -> None:
     assert "3 failed (hook gone (410): 3)" in state.message
 
 
-def test_timed_out_step_is_retried_with_the_same_key(receiver: Receiver) -> None:
+def test_timed_out_step_is_retried_with_the_same_key(
+    receiver: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     receiver.script("/email", Reply(200, delay=1.5), Reply(200))
     parameters = dict(
         leads_csv_url=_case("07-one-lead-linkedin.csv"),
@@ -132,8 +138,30 @@ def test_timed_out_step_is_retried_with_the_same_key(receiver: Receiver) -> None
     assert emails[0].key == emails[1].key
     assert linkedin[0].key != emails[0].key
 
+    # The same campaign again the same day, from a machine that lost its sent
+    # ledger: the keys repeat, so the receiver can still tell it saw them.
+    monkeypatch.setenv("OUTREACH_LEDGER_DIR", str(tmp_path / "fresh-ledger"))
     second = run_campaign(**parameters)
 
     assert second.is_completed(), second.message
     assert receiver.to("/email")[2].key == emails[0].key
     assert receiver.to("/linkedin")[1].key == linkedin[0].key
+
+
+def test_same_day_rerun_with_the_ledger_sends_nothing_again(receiver: Receiver) -> None:
+    parameters = dict(
+        leads_csv_url=_case("07-one-lead-linkedin.csv"),
+        email_webhook_url=receiver.url("/email"),
+        linkedin_webhook_url=receiver.url("/linkedin"),
+        enable_linkedin=True,
+    )
+    first = run_campaign(**parameters)
+    assert first.is_completed(), first.message
+    assert len(receiver.requests) == 2
+
+    second = run_campaign(**parameters)
+
+    assert second.is_completed(), second.message
+    assert len(receiver.requests) == 2
+    assert "0 sent" in second.message
+    assert "2 skipped (already sent today: 2)" in second.message
