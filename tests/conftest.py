@@ -66,3 +66,24 @@ def run_campaign(**parameters):
     from flows.outreach_multichannel import outreach_multichannel
 
     return outreach_multichannel(**{**CASE_DEFAULTS, **parameters}, return_state=True)
+
+
+def run_logs(state) -> list[str]:
+    """Every log message the Prefect API stored for the flow run of a final state."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=10)
+    log_filter = LogFilter(
+        flow_run_id=LogFilterFlowRunId(any_=[state.state_details.flow_run_id])
+    )
+    messages: list[str] = []
+    with get_client(sync_client=True) as client:
+        while True:
+            page = client.read_logs(
+                log_filter=log_filter, limit=200, offset=len(messages)
+            )
+            messages += [log.message for log in page]
+            if len(page) < 200:
+                return messages
