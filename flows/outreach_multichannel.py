@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,7 +32,7 @@ from flows.errors import ParameterError
 from flows.leads import LeadList, load_leads, load_suppression, suppress
 from flows.report import campaign_key, summary_table
 from flows.sent_ledger import FileLedger
-from flows.webhooks import Hook
+from flows.webhooks import Hook, header_problem
 
 CONCURRENCY_TAG = "outreach_pool"
 MAX_LANES = 128
@@ -105,7 +106,21 @@ def _hook_from_block(channel: str, name: str, dry_run: bool) -> Hook | None:
             f"'python -m blocks.outreach_webhook {name} URL' or give "
             f"{channel}_webhook_url",
         ) from None
-    return block.hook(channel)
+    hook = block.hook(channel)
+    parts = urllib.parse.urlsplit(hook.url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ParameterError(
+            f"{channel}_webhook_block",
+            f"block {name!r}: its url is not an http(s) URL with a host; fix the block",
+        )
+    for header, value in hook.headers.items():
+        problem = header_problem(header, value)
+        if problem:
+            raise ParameterError(
+                f"{channel}_webhook_block",
+                f"block {name!r}: {problem}; fix it in the block",
+            )
+    return hook
 
 
 @task(

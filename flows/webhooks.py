@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -24,6 +25,8 @@ BACKOFF_SECONDS = (2.0, 4.0)
 MAX_RETRY_AFTER_SECONDS = 60.0
 RETRYABLE_STATUSES = frozenset({408, 429})
 IDEMPOTENCY_HEADER = "X-Idempotency-Key"
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")
 
 SENT = "sent"
 FAILED = "failed"
@@ -77,6 +80,23 @@ class HookState:
         if status == 410:
             self.gone = True
         self._answered.set()
+
+
+def header_problem(name: str, value: str) -> str:
+    """Why a request header cannot be sent as given, or empty if it can.
+
+    The message names the header but never repeats its value, which may be a key.
+    """
+    if not _HEADER_NAME.fullmatch(name):
+        return f"the header name {name!r} is not a valid HTTP header name"
+    if name.lower() == IDEMPOTENCY_HEADER.lower():
+        return f"the header {name!r} is set by the campaign itself; remove it"
+    if not _HEADER_VALUE.fullmatch(value):
+        return (
+            f"the value of header {name!r} has a line break, a control character or "
+            "a non-ASCII character"
+        )
+    return ""
 
 
 def idempotency_key(email: str, step: str, day: date) -> str:
