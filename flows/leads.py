@@ -342,9 +342,12 @@ def load_leads(
 def _dropped(
     frame: pd.DataFrame, rows: pd.Series, mask: pd.Series, reason: str
 ) -> list[DroppedRow]:
+    # Whole columns at once: a cell lookup per row took 40 s on 2 million rows.
+    numbers = rows[mask].tolist()
+    emails = frame.loc[mask, "email"].tolist()
     return [
-        DroppedRow(int(rows[index]), reason, mask_email(frame.at[index, "email"]))
-        for index in frame.index[mask]
+        DroppedRow(int(number), reason, mask_email(email))
+        for number, email in zip(numbers, emails, strict=True)
     ]
 
 
