@@ -4,7 +4,7 @@ The run below uses distinctive addresses, names, LinkedIn profiles, webhook URLs
 (one given as a parameter, one from a saved Block, with a secret header) and an
 engagement URL, and meets a refused step and a broken engagement answer on the
 way. Then every log record, console line, task run, flow run, artifact, result,
-state message and ledger file is searched for those values.
+state message, report file and ledger file is searched for those values.
 
 The one place a secret may appear is the flow run's own ``parameters``: that is the
 user's input exactly as given, stored by Prefect for the run. A webhook URL that
@@ -111,6 +111,7 @@ def test_no_address_name_or_webhook_url_appears_in_anything_the_run_left(
     tmp_path: Path,
     ledger_dir: Path,
     root_records: _Records,
+    report_folder: Path,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     def email_hook(request: Recorded) -> Reply:
@@ -157,6 +158,7 @@ def test_no_address_name_or_webhook_url_appears_in_anything_the_run_left(
     places += [(f"record {n}", line) for n, line in enumerate(root_records.lines)]
     places += [("stdout", captured.out), ("stderr", captured.err)]
     places += _files(ledger_dir)
+    places += _files(report_folder)
     places += _files(Path(get_current_settings().results.local_storage_path))
     assert any("q***@leakprobe.example.com" in text for _, text in places)
     assert any("treating the lead as not engaged" in text for _, text in places)
