@@ -162,6 +162,10 @@ def test_no_address_name_or_webhook_url_appears_in_anything_the_run_left(
     places += _files(Path(get_current_settings().results.local_storage_path))
     assert any("q***@leakprobe.example.com" in text for _, text in places)
     assert any("treating the lead as not engaged" in text for _, text in places)
+    assert any(where.startswith("artifact") for where, _ in places)
+    assert any(where.startswith("task run send_lane") for where, _ in places)
+    reports = [text for _, text in _files(report_folder)]
+    assert any("q***@leakprobe.example.com" in text for text in reports)
 
     leaks = [
         (where, value)
