@@ -64,8 +64,21 @@ class OutreachWebhook(Block):
         return Hook(channel, self.url.get_secret_value(), headers, self.timeout_seconds)
 
 
+def save_url(name: str, url: str) -> bool:
+    """Save the block with this URL unless it already holds it; True if saved."""
+    try:
+        if OutreachWebhook.load(name).url.get_secret_value() == url:
+            return False
+    except ValueError:
+        pass
+    OutreachWebhook(url=url).save(name, overwrite=True)
+    return True
+
+
 if __name__ == "__main__":
     if len(sys.argv) != 3:
         sys.exit("usage: python -m blocks.outreach_webhook BLOCK_NAME WEBHOOK_URL")
-    OutreachWebhook(url=sys.argv[2]).save(sys.argv[1], overwrite=True)
-    print(f"saved Outreach Webhook block {sys.argv[1]!r}")
+    if save_url(sys.argv[1], sys.argv[2]):
+        print(f"saved Outreach Webhook block {sys.argv[1]!r}")
+    else:
+        print(f"Outreach Webhook block {sys.argv[1]!r} already holds that URL")

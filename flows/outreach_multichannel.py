@@ -43,6 +43,15 @@ Hour = Annotated[int, Field(ge=0, le=23)]
 Seconds = Annotated[float, Field(gt=0, le=120)]
 
 
+def titled(title: str) -> Any:
+    """The title the Prefect UI's run form shows for a parameter.
+
+    Prefect titles each parameter with its name; a JSON-schema extra is applied
+    last, so this title wins. The description still comes from the docstring.
+    """
+    return Field(json_schema_extra={"title": title})
+
+
 @task(name="load_leads", persist_result=False, cache_policy=NO_CACHE)
 def load_campaign_leads(leads_csv_url: str, suppression_csv_url: str) -> LeadList:
     """Read, clean and dedupe the leads, then leave out the suppressed ones."""
@@ -149,31 +158,53 @@ def send_lane(
     log_prints=True,
 )
 def outreach_multichannel(
-    leads_csv_url: str,
-    email_from: str,
-    campaign_name: str = "",
-    suppression_csv_url: str = "",
-    email_webhook_url: str = "",
-    email_webhook_block: str = "outreach-email",
-    linkedin_webhook_url: str = "",
-    linkedin_webhook_block: str = "outreach-linkedin",
-    email_subject_template: str = "{{first_name}}, idea para {{company}}",
-    email_body_template: str = "Hola {{first_name}}",
-    email2_subject_template: str = "Re: {{first_name}}, idea para {{company}}",
-    email2_body_template: str = "Hola {{first_name}}, ¿pudiste ver mi correo anterior?",
-    business_hours_start_utc: Hour = 9,
-    business_hours_end_utc: Annotated[int, Field(ge=0, le=24)] = 17,
-    linkedin_delay_days: Days = 2,
-    followup_delay_days: Days = 3,
-    max_parallel_leads: Annotated[int, Field(ge=1, le=MAX_LANES)] = 16,
-    engagement_check_url: str = "",
-    engagement_timeout_seconds: Seconds = 5.0,
-    webhook_timeout_seconds: Seconds = 10.0,
-    enable_linkedin: bool = True,
-    enable_followup: bool = True,
-    skip_linkedin_if_opened: bool = True,
-    skip_followup_if_replied: bool = True,
-    dry_run: bool = False,
+    leads_csv_url: Annotated[str, titled("Leads CSV")],
+    email_from: Annotated[str, titled("Sender address")],
+    campaign_name: Annotated[str, titled("Campaign name")] = "",
+    suppression_csv_url: Annotated[str, titled("Suppression CSV")] = "",
+    email_webhook_url: Annotated[str, titled("Email webhook URL")] = "",
+    email_webhook_block: Annotated[
+        str, titled("Email webhook block")
+    ] = "outreach-email",
+    linkedin_webhook_url: Annotated[str, titled("LinkedIn webhook URL")] = "",
+    linkedin_webhook_block: Annotated[
+        str, titled("LinkedIn webhook block")
+    ] = "outreach-linkedin",
+    email_subject_template: Annotated[
+        str, titled("First email subject")
+    ] = "{{first_name}}, idea para {{company}}",
+    email_body_template: Annotated[
+        str, titled("First email body")
+    ] = "Hola {{first_name}}",
+    email2_subject_template: Annotated[
+        str, titled("Follow-up subject")
+    ] = "Re: {{first_name}}, idea para {{company}}",
+    email2_body_template: Annotated[
+        str, titled("Follow-up body")
+    ] = "Hola {{first_name}}, ¿pudiste ver mi correo anterior?",
+    business_hours_start_utc: Annotated[Hour, titled("Window opens (UTC hour)")] = 9,
+    business_hours_end_utc: Annotated[
+        int, Field(ge=0, le=24), titled("Window closes (UTC hour)")
+    ] = 17,
+    linkedin_delay_days: Annotated[Days, titled("LinkedIn delay (days)")] = 2,
+    followup_delay_days: Annotated[Days, titled("Follow-up delay (days)")] = 3,
+    max_parallel_leads: Annotated[
+        int, Field(ge=1, le=MAX_LANES), titled("Leads in parallel")
+    ] = 16,
+    engagement_check_url: Annotated[str, titled("Engagement check URL")] = "",
+    engagement_timeout_seconds: Annotated[
+        Seconds, titled("Engagement timeout (seconds)")
+    ] = 5.0,
+    webhook_timeout_seconds: Annotated[
+        Seconds, titled("Webhook timeout (seconds)")
+    ] = 10.0,
+    enable_linkedin: Annotated[bool, titled("LinkedIn step")] = True,
+    enable_followup: Annotated[bool, titled("Follow-up step")] = True,
+    skip_linkedin_if_opened: Annotated[bool, titled("Skip LinkedIn if opened")] = True,
+    skip_followup_if_replied: Annotated[
+        bool, titled("Skip follow-up if replied")
+    ] = True,
+    dry_run: Annotated[bool, titled("Dry run")] = False,
 ) -> State:
     """Run a multichannel outreach campaign: first email, LinkedIn, follow-up.
 
@@ -196,22 +227,28 @@ def outreach_multichannel(
             linkedin_webhook_url is empty.
         email_subject_template: Jinja2 subject of the first email; lead columns
             such as {{first_name}} are filled in.
-        email_body_template: Jinja2 body of the first email.
+        email_body_template: Jinja2 body of the first email; may span many lines
+            (the form's box grows as you type).
         email2_subject_template: Jinja2 subject of the follow-up email.
-        email2_body_template: Jinja2 body of the follow-up email.
+        email2_body_template: Jinja2 body of the follow-up email; may span many
+            lines.
         business_hours_start_utc: Hour (UTC, 0-23) the sending window opens; the
             first email waits for it.
         business_hours_end_utc: Hour (UTC, 0-24) the window closes; an end before
             the start wraps past midnight, equal to it means always open.
-        linkedin_delay_days: Days after the run the LinkedIn action is scheduled.
-        followup_delay_days: Days after the run the follow-up email is scheduled.
-        max_parallel_leads: How many leads are worked on at once, each lane
-            holding one outreach_pool slot.
+        linkedin_delay_days: Days (0-365) after the run the LinkedIn action is
+            scheduled.
+        followup_delay_days: Days (0-365) after the run the follow-up email is
+            scheduled.
+        max_parallel_leads: How many leads (1-128) are worked on at once, each
+            lane holding one outreach_pool slot; the server's outreach_pool limit
+            caps it across runs.
         engagement_check_url: Endpoint asked GET ?email=... for
             {"opened": bool, "replied": bool}. Empty for no check.
-        engagement_timeout_seconds: Seconds to wait for the engagement endpoint.
-        webhook_timeout_seconds: Seconds to wait for a webhook given by URL (a
-            block has its own timeout).
+        engagement_timeout_seconds: Seconds (over 0, at most 120) to wait for the
+            engagement endpoint; past it the lead counts as not engaged.
+        webhook_timeout_seconds: Seconds (over 0, at most 120) to wait for a
+            webhook given by URL (a block has its own timeout).
         enable_linkedin: Schedule a LinkedIn action for leads with a linkedin_url.
         enable_followup: Schedule the follow-up email.
         skip_linkedin_if_opened: Skip LinkedIn for a lead that opened the email.
