@@ -15,6 +15,21 @@ if [[ ! -x "$BIN/prefect" ]]; then
 fi
 POOL="${OUTREACH_WORK_POOL:-outreach-process}"
 LIMIT="${OUTREACH_POOL_LIMIT:-16}"
+API="${PREFECT_API_URL:?set PREFECT_API_URL to the server, e.g. http://127.0.0.1:4200/api}"
+
+# A server started a moment ago may still be migrating its database: wait up to
+# two minutes for it to answer.
+"$BIN/python" - "$API" <<'PY'
+import sys, time, urllib.request
+
+for _ in range(60):
+    try:
+        urllib.request.urlopen(f"{sys.argv[1]}/health", timeout=2)
+        sys.exit(0)
+    except OSError:
+        time.sleep(2)
+sys.exit(f"no Prefect server answers at {sys.argv[1]}; start it: prefect server start")
+PY
 
 if "$BIN/prefect" work-pool inspect "$POOL" >/dev/null 2>&1; then
     echo "work pool $POOL: already there"
