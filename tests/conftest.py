@@ -20,8 +20,6 @@ DATA = ROOT / "data"
 @pytest.fixture(scope="session", autouse=True)
 def prefect_harness() -> Iterator[None]:
     """One temporary Prefect server and database for the whole test session."""
-    # The server would otherwise send usage telemetry to a host outside this one.
-    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     with prefect_test_harness(server_startup_timeout=120):
         yield
 
