@@ -310,6 +310,11 @@ def test_block_type_is_in_the_catalogue_with_secrets_masked(
     assert set(schemas[0]["fields"]["secret_fields"]) >= {"url", "headers.*"}
 
 
+def _online_workers(server: PrefectServer) -> set[str]:
+    workers = server.api_call("POST", f"/work_pools/{POOL}/workers/filter", {})
+    return {worker["name"] for worker in workers if worker["status"] == "ONLINE"}
+
+
 @pytest.fixture
 def postgres() -> Iterator[Postgres]:
     if postgres_bin() is None:
@@ -329,7 +334,7 @@ def test_outreach_pool_limit_holds_across_runs_and_workers_on_postgres(
     leads = tmp_path / "leads.csv"
     leads.write_text(
         "email,first_name,company\n"
-        + "".join(f"lead{i}@example.com,Lead{i},Co{i}\n" for i in range(12))
+        + "".join(f"lead{i}@example.com,Lead{i},Co{i}\n" for i in range(30))
     )
     receiver = Receiver(latency=0.2)
     server = PrefectServer(tmp_path / "prefect-home", database_url=postgres.url)
@@ -340,6 +345,12 @@ def test_outreach_pool_limit_holds_across_runs_and_workers_on_postgres(
         # One run per worker at a time, so the two runs land on two workers.
         server.start_worker(POOL, "worker-a", limit=1)
         server.start_worker(POOL, "worker-b", limit=1)
+        wait_for(
+            "both workers to be online",
+            lambda: _online_workers(server) >= {"worker-a", "worker-b"},
+            timeout=120,
+            every=1,
+        )
         parameters = {
             "leads_csv_url": str(leads),
             "email_from": "growth@example.com",
@@ -361,5 +372,8 @@ def test_outreach_pool_limit_holds_across_runs_and_workers_on_postgres(
     starts = sorted(run["start_time"] for run in runs)
     ends = sorted(run["end_time"] for run in runs)
     assert starts[1] < ends[0], "the two runs did not overlap"
-    assert len(receiver.to("/email")) == 24
+    for worker in ("worker-a", "worker-b"):
+        log = (server.home / f"{worker}.log").read_text()
+        assert log.count("Beginning flow run") == 1, f"{worker} ran no run or two"
+    assert len(receiver.to("/email")) == 60
     assert receiver.max_in_flight == limit
