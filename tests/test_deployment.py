@@ -96,25 +96,46 @@ def _scheduled_run(server: PrefectServer, deployment_id: str, sender: str) -> An
     )
 
 
-def _check_campaign(receiver: Receiver, prefix: str, sender: str) -> None:
-    """Every sample lead got a first email and a follow-up; LinkedIn if it has one."""
+def _leads_file(path: Path, name: str, count: int) -> list[dict[str, str]]:
+    """A lead CSV of its own: the sent ledger sends each lead a step once a day."""
+    leads = [
+        {
+            "email": f"{name}{i}@example.com",
+            "first_name": f"Lead{i}",
+            "company": f"Co{i}",
+            "linkedin_url": f"https://www.linkedin.com/in/{name}{i}" if i % 2 else "",
+        }
+        for i in range(count)
+    ]
+    lines = ["email,first_name,company,linkedin_url"]
+    lines += [",".join(lead.values()) for lead in leads]
+    path.write_text("\n".join(lines) + "\n")
+    return leads
+
+
+def _check_campaign(
+    receiver: Receiver, prefix: str, sender: str, leads: list[dict[str, str]]
+) -> None:
+    """Every lead got a first email and a follow-up; LinkedIn if it has a profile."""
     emails = receiver.to(f"/{prefix}/email")
     by_step: dict[str, list[str]] = {}
     for request in emails:
         by_step.setdefault(request.json["step"], []).append(request.json["to"])
         assert request.json["from"] == sender
-    wanted = sorted(lead["email"] for lead in SAMPLE)
+    wanted = sorted(lead["email"] for lead in leads)
     assert sorted(by_step["email_1"]) == wanted
     assert sorted(by_step["email_2"]) == wanted
     linkedin = receiver.to(f"/{prefix}/linkedin")
     assert sorted(r.json["linkedin_url"] for r in linkedin) == sorted(
-        lead["linkedin_url"] for lead in SAMPLE if lead["linkedin_url"]
+        lead["linkedin_url"] for lead in leads if lead["linkedin_url"]
     )
 
 
 def test_campaign_runs_from_cli_params_a_schedule_and_the_run_form(
-    server: PrefectServer,
+    server: PrefectServer, tmp_path: Path
 ) -> None:
+    scheduled_leads = _leads_file(tmp_path / "scheduled.csv", "sched", 4)
+    form_leads = _leads_file(tmp_path / "form.csv", "form", 4)
     receiver = Receiver()
     deployment = server.deployment(DEPLOYMENT)
     try:
@@ -126,7 +147,7 @@ def test_campaign_runs_from_cli_params_a_schedule_and_the_run_form(
 
         # 2. A schedule of its own, due in a few seconds, with its own parameters.
         schedule_parameters = {
-            "leads_csv_url": "data/sample_leads.csv",
+            "leads_csv_url": str(tmp_path / "scheduled.csv"),
             "email_from": "scheduled@example.com",
             "email_webhook_url": receiver.url("/sched/email"),
             "linkedin_webhook_url": receiver.url("/sched/linkedin"),
@@ -152,7 +173,7 @@ def test_campaign_runs_from_cli_params_a_schedule_and_the_run_form(
         # 3. What the UI's run form posts: every field, defaults left as they are.
         form = {
             **_form_parameters(server),
-            "leads_csv_url": "data/sample_leads.csv",
+            "leads_csv_url": str(tmp_path / "form.csv"),
             "email_from": "form@example.com",
             "email_webhook_url": receiver.url("/ui/email"),
             "linkedin_webhook_url": receiver.url("/ui/linkedin"),
@@ -183,9 +204,9 @@ def test_campaign_runs_from_cli_params_a_schedule_and_the_run_form(
 
     for name, run in runs.items():
         assert run["state"]["type"] == "COMPLETED", (name, run["state"])
-    _check_campaign(receiver, "cli", "growth@example.com")
-    _check_campaign(receiver, "sched", "scheduled@example.com")
-    _check_campaign(receiver, "ui", "form@example.com")
+    _check_campaign(receiver, "cli", "growth@example.com", SAMPLE)
+    _check_campaign(receiver, "sched", "scheduled@example.com", scheduled_leads)
+    _check_campaign(receiver, "ui", "form@example.com", form_leads)
     assert runs["sched"]["parameters"]["email_from"] == "scheduled@example.com"
     first = receiver.to("/cli/email")[0].json
     assert first["body"].startswith("Hola ") and first["body"].endswith("...")
@@ -235,6 +256,7 @@ AIRFLOW_KEYS = {
 FORM_ORDER = [
     "leads_csv_url",
     "email_from",
+    "campaign_name",
     "suppression_csv_url",
     "email_webhook_url",
     "email_webhook_block",
@@ -331,11 +353,8 @@ def test_outreach_pool_limit_holds_across_runs_and_workers_on_postgres(
     postgres: Postgres, tmp_path: Path
 ) -> None:
     limit = 2
-    leads = tmp_path / "leads.csv"
-    leads.write_text(
-        "email,first_name,company\n"
-        + "".join(f"lead{i}@example.com,Lead{i},Co{i}\n" for i in range(30))
-    )
+    for name in ("a", "b"):
+        _leads_file(tmp_path / f"leads-{name}.csv", name, 30)
     receiver = Receiver(latency=0.2)
     server = PrefectServer(tmp_path / "prefect-home", database_url=postgres.url)
     try:
@@ -352,14 +371,19 @@ def test_outreach_pool_limit_holds_across_runs_and_workers_on_postgres(
             every=1,
         )
         parameters = {
-            "leads_csv_url": str(leads),
             "email_from": "growth@example.com",
             "email_webhook_url": receiver.url("/email"),
             "enable_linkedin": False,
             "enable_followup": False,
             "max_parallel_leads": 8,
         }
-        run_ids = [_run_with_cli(server, parameters) for _ in range(2)]
+        run_ids = [
+            _run_with_cli(
+                server,
+                {**parameters, "leads_csv_url": str(tmp_path / f"leads-{name}.csv")},
+            )
+            for name in ("a", "b")
+        ]
         runs = [server.wait_final(run_id, timeout=240) for run_id in run_ids]
     except BaseException:
         print(server.logs())
