@@ -24,6 +24,7 @@ demo: $(INSTALLED)
 	$(BIN)/python flows/outreach_multichannel.py
 
 test: $(INSTALLED)
+	bash tests/install_postgres.sh
 	$(BIN)/python -m pytest
 
 lint: $(INSTALLED)
