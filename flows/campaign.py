@@ -202,12 +202,17 @@ class Campaign:
     on_outcomes: Callable[[list[StepOutcome]], None] | None = None
     sleep: Callable[[float], None] | None = None
     hook_states: dict[str, webhooks.HookState] = field(default_factory=dict)
+    _run_at: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         for channel in self.hooks:
             self.hook_states.setdefault(channel, webhooks.HookState())
 
     def run_at(self, step: str) -> str:
+        # `now` and the settings are fixed for the run, so each step's time is too.
+        cached = self._run_at.get(step)
+        if cached is not None:
+            return cached
         s = self.settings
         if step == EMAIL_1:
             when = first_email_at(
@@ -217,7 +222,8 @@ class Campaign:
             when = after_days(self.now, s.linkedin_delay_days)
         else:
             when = after_days(self.now, s.followup_delay_days)
-        return iso_z(when)
+        self._run_at[step] = iso_z(when)
+        return self._run_at[step]
 
 
 def _render_messages(
