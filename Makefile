@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed
 # No usage statistics from Prefect's server, wherever a command runs it.
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test lint bench clean
 
 setup: $(INSTALLED)
 
@@ -26,6 +26,10 @@ demo: $(INSTALLED)
 test: $(INSTALLED)
 	bash tests/install_postgres.sh
 	$(BIN)/python -m pytest
+
+# Not part of `make test`: about 10 minutes; writes benchmarks/results.md.
+bench: $(INSTALLED)
+	$(BIN)/python benchmarks/bench_campaign.py
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
