@@ -420,6 +420,12 @@ def _ensure_pool_limit(limit: int) -> None:
 
 def child_flow(spec: dict[str, Any]) -> dict[str, Any]:
     """Run the flow once, for real, and time the call and the run."""
+    # Each run its own sent ledger (the same lead file is run more than once) and
+    # its reports in the work directory, not in the repository.
+    os.environ["OUTREACH_LEDGER_DIR"] = tempfile.mkdtemp(
+        prefix="ledger-", dir=spec["workdir"]
+    )
+    os.environ["OUTREACH_REPORT_DIR"] = str(Path(spec["workdir"]) / "reports")
     from prefect import get_client
 
     from flows.outreach_multichannel import outreach_multichannel
@@ -557,6 +563,7 @@ def measure_flow(
     try:
         spec = {
             "parallel": args.parallel,
+            "workdir": str(work),
             "parameters": flow_parameters(csv_path, receiver, args.parallel),
         }
         result, wall, peak = run_child("flow", spec, env, work, budget)
@@ -603,6 +610,7 @@ def measure_two_runs(
     try:
         spec = {
             "parallel": args.parallel,
+            "workdir": str(work),
             "parameters": flow_parameters(csv_path, receiver, args.parallel),
         }
         from concurrent.futures import ThreadPoolExecutor
