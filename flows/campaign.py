@@ -441,7 +441,7 @@ def _post(
     if delivery.outcome == webhooks.SENT:
         campaign.ledger.record_sent(key)
         # DEBUG, not INFO: a line per request shipped to the API slows a big run
-        # down (see benchmarks/results.md); Progress says how far the run is.
+        # down (see benchmarks/results.md); ProgressLine says how far it is.
         campaign.log.debug(
             "%s for %s sent (HTTP %s, %d attempt(s))",
             step,
