@@ -59,7 +59,17 @@ ALIASES: dict[str, str] = {
 }
 
 # Cells that spreadsheets and CRMs write for "no value".
-PLACEHOLDERS = frozenset({"none", "null", "nan", "n/a", "#n/a", "na", "undefined"})
+PLACEHOLDERS = frozenset(
+    {
+        "none", "null", "nil", "nan", "n/a", "n.a.", "na", "#n/a", "undefined",
+        "-", "--", "?", "(blank)", "(empty)", "#ref!", "#value!", "#name?",
+        "#div/0!", "#null!", "#num!",
+    }
+)  # fmt: skip
+# Characters that print as nothing; a cell made of them is empty.
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+# Anything that looks like one address, for suppression lists written by hand.
+_ADDRESS = re.compile(r"[^\s<>,;:\"'()\[\]]+@[^\s<>,;:\"'()\[\]]+")
 
 # A conservative subset of valid addresses, checked in bulk; anything it does not
 # match goes through email-validator one by one.
@@ -187,8 +197,19 @@ def decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        # cp1252 leaves five bytes undefined; keep them visible rather than fail.
-        return data.decode("cp1252", errors="replace")
+        pass
+    # Line by line, so one cp1252 line in a UTF-8 export does not turn every
+    # accent in the file into mojibake. cp1252 leaves five bytes undefined: keep
+    # them visible rather than fail.
+    lines = data.removeprefix(b"\xef\xbb\xbf").split(b"\n")
+    return "\n".join(_decode_line(line) for line in lines)
+
+
+def _decode_line(line: bytes) -> str:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return line.decode("cp1252", errors="replace")
 
 
 def detect_delimiter(text: str) -> str:
@@ -215,6 +236,13 @@ def _first_record(text: str) -> str:
     return text
 
 
+def _excel_separator_hint(text: str) -> tuple[str, str]:
+    # Excel writes "sep=;" as the first line when asked to; it is not the header.
+    first, newline, rest = text.partition("\n")
+    match = re.fullmatch(r"\s*sep=(.)\s*", first)
+    return (match.group(1), rest) if match and newline else ("", text)
+
+
 def _header_key(header: str) -> str:
     return re.sub(r"[\s_\-]+", "", header.replace("\ufeff", "").strip().lower())
 
@@ -233,7 +261,8 @@ def read_table(data: bytes, parameter: str) -> pd.DataFrame:
     text = decode(data)
     if not text.strip():
         raise LeadFileError(f"{parameter}: the file is empty; export it again")
-    sep = detect_delimiter(text)
+    sep, text = _excel_separator_hint(text)
+    sep = sep or detect_delimiter(text)
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -259,7 +288,7 @@ def read_table(data: bytes, parameter: str) -> pd.DataFrame:
         frame = frame.iloc[1:].reset_index(drop=True)
     frame.columns = _canonical_headers(headers, parameter)
     for column in frame.columns:
-        cells = frame[column].str.strip()
+        cells = frame[column].str.replace(_INVISIBLE, "", regex=True).str.strip()
         frame[column] = cells.mask(cells.str.lower().isin(PLACEHOLDERS), "")
     return frame
 
@@ -288,7 +317,22 @@ def _canonical_headers(headers: list[str], parameter: str) -> list[str]:
 def normalize_emails(emails: pd.Series) -> pd.Series:
     """Trim, drop a ``mailto:`` prefix, lowercase."""
     emails = emails.str.strip().str.replace(_MAILTO, "", regex=True)
-    return emails.str.strip().str.lower()
+    emails = emails.str.strip().str.lower()
+    if not emails.map(str.isascii).all():
+        # One spelling per address: composed accents, and the Unicode form of a
+        # punycode domain (the form email-validator reports).
+        emails = emails.str.normalize("NFC")
+    return emails.map(_unicode_domain)
+
+
+def _unicode_domain(email: str) -> str:
+    local, at, domain = email.rpartition("@")
+    if not at or "xn--" not in domain:
+        return email
+    try:
+        return f"{local}@{domain.encode('ascii').decode('idna')}"
+    except (UnicodeError, ValueError):
+        return email
 
 
 def _valid_emails(emails: pd.Series) -> pd.Series:
@@ -314,18 +358,18 @@ def load_leads(
     repeats of an address already seen (the first row wins). A file with no email
     column is an error, never a list of zero leads.
     """
-    frame = read_table(read_bytes(location, parameter), parameter)
-    if "email" not in frame.columns:
-        raise LeadFileError(
-            f"{parameter}: no email column among {list(frame.columns)!r}; "
-            "name one 'email' (also accepted: 'Email Address', 'E-mail', 'Mail')"
-        )
+    frame = _read_email_table(location, parameter)
     if require_rows and frame.empty:
         raise LeadFileError(f"{parameter}: the file has a header but no lead rows")
 
     frame["email"] = normalize_emails(frame["email"])
     rows = pd.Series(range(1, len(frame) + 1), index=frame.index)
     has_at = frame["email"].str.contains("@", regex=False)
+    if require_rows and not has_at.any():
+        raise LeadFileError(
+            f"{parameter}: not one of the {len(frame)} row(s) has an address with "
+            "@ in the email column; check that the right column is named email"
+        )
     valid = has_at & _valid_emails(frame["email"].where(has_at, ""))
     duplicate = valid & frame["email"].where(valid).duplicated(keep="first")
 
@@ -369,8 +413,22 @@ def suppress(leads: LeadList, suppressed: set[str]) -> LeadList:
 
 
 def load_suppression(location: str, parameter: str = "suppression_csv_url") -> set[str]:
-    """Addresses never to contact, read and normalized like the leads."""
-    return {
-        lead["email"]
-        for lead in load_leads(location, parameter, require_rows=False).leads
-    }
+    """Addresses never to contact, normalized like the leads.
+
+    Suppression errs on the side of not mailing: every address-like piece of a
+    cell counts ("Bo <bo@example.com>", two in one cell, a trailing dot), whether
+    or not it is a valid address.
+    """
+    frame = _read_email_table(location, parameter)
+    found = frame["email"].str.findall(_ADDRESS).explode().dropna()
+    return set(normalize_emails(found.str.rstrip(".")))
+
+
+def _read_email_table(location: str, parameter: str) -> pd.DataFrame:
+    frame = read_table(read_bytes(location, parameter), parameter)
+    if "email" not in frame.columns:
+        raise LeadFileError(
+            f"{parameter}: no email column among {list(frame.columns)!r}; "
+            "name one 'email' (also accepted: 'Email Address', 'E-mail', 'Mail')"
+        )
+    return frame

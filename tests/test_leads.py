@@ -221,3 +221,84 @@ def test_masked_email_keeps_only_first_letter_and_domain(
     email: str, masked: str
 ) -> None:
     assert mask_email(email) == masked
+
+
+def test_suppression_reads_addresses_in_any_written_form(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        'email\nBo Li <bo@example.com>\n<cy@example.com>\n"di@example.com, '
+        'ed@example.com"\nfa@example.com.\nmailto:GI@Example.com\n',
+        name="s.csv",
+    )
+
+    assert load_suppression(path) == {
+        "bo@example.com",
+        "cy@example.com",
+        "di@example.com",
+        "ed@example.com",
+        "fa@example.com",
+        "gi@example.com",
+    }
+
+
+def test_one_spelling_per_address_across_unicode_forms(tmp_path: Path) -> None:
+    composed, decomposed = "jos\u00e9@example.com", "jose\u0301@example.com"
+    path = _write(
+        tmp_path,
+        f"email\n{composed}\n{decomposed}\nana@b\u00fccher.de\nana@xn--bcher-kva.de\n",
+    )
+
+    leads = load_leads(path)
+
+    assert [lead["email"] for lead in leads.leads] == [composed, "ana@b\u00fccher.de"]
+    assert [d.reason for d in leads.dropped] == ["duplicate email"] * 2
+
+
+def test_suppression_matches_other_unicode_forms(tmp_path: Path) -> None:
+    leads = load_leads(_write(tmp_path, "email\njose\u0301@example.com\n"))
+    suppressed = load_suppression(
+        _write(tmp_path, "email\njos\u00e9@example.com\n", name="s.csv")
+    )
+
+    assert suppress(leads, suppressed).leads == []
+
+
+def test_one_cp1252_line_does_not_garble_the_utf8_ones(tmp_path: Path) -> None:
+    path = tmp_path / "l.csv"
+    path.write_bytes(
+        "email,first_name,company\nana@example.com,José,Núñez SL\n".encode()
+        + "bo@example.com,Begoña,Beta\n".encode("cp1252")
+    )
+
+    leads = load_leads(str(path))
+
+    assert [(lead["first_name"], lead["company"]) for lead in leads.leads] == [
+        ("José", "Núñez SL"),
+        ("Begoña", "Beta"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "value", ["\u200b", "\ufeff", "-", "#REF!", "(blank)", "nil", "#VALUE!"]
+)
+def test_cells_that_print_as_nothing_are_empty(tmp_path: Path, value: str) -> None:
+    path = _write(tmp_path, f"email,first_name\nana@example.com,{value}\n")
+
+    assert load_leads(path).leads[0]["first_name"] == ""
+
+
+def test_excel_separator_line_is_not_the_header(tmp_path: Path) -> None:
+    path = _write(tmp_path, "sep=;\nemail;company\nana@example.com;Acme, S.L.\n")
+
+    assert load_leads(path).leads == [
+        {"email": "ana@example.com", "company": "Acme, S.L."}
+    ]
+
+
+def test_email_column_without_any_address_is_an_error(tmp_path: Path) -> None:
+    path = _write(tmp_path, "email,name\n,Ana\n,Bo\n")
+
+    with pytest.raises(
+        LeadFileError, match=r"not one of the 2 row\(s\) has an address"
+    ):
+        load_leads(path)
