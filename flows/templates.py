@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -50,11 +50,25 @@ class _OptionalUndefined(StrictUndefined):
         return False
 
 
+class _BlankOutput(Exception):
+    """An expression printed None or nothing, where a value was meant to be."""
+
+
+def _refuse_blank(value: Any) -> Any:
+    # `{{ first_name or '' }}` and `|default(none)` would print a blank or "None".
+    if value is None or isinstance(value, Undefined):
+        raise _BlankOutput
+    if isinstance(value, str) and not value.strip():
+        raise _BlankOutput
+    return value
+
+
 def _environment() -> SandboxedEnvironment:
     env = _CampaignSandbox(
         undefined=_OptionalUndefined,
         autoescape=False,
         keep_trailing_newline=False,
+        finalize=_refuse_blank,
     )
     env.globals.clear()
     return env
@@ -63,9 +77,9 @@ def _environment() -> SandboxedEnvironment:
 class MissingValue(Exception):
     """A lead has no value for a column its message needs."""
 
-    def __init__(self, columns: list[str]) -> None:
+    def __init__(self, columns: list[str], reason: str = "") -> None:
         self.columns = columns
-        super().__init__("missing " + ", ".join(columns))
+        super().__init__(reason or "missing " + ", ".join(columns))
 
 
 @dataclass(frozen=True)
@@ -79,11 +93,15 @@ class CompiledTemplate:
         context = {name: value for name, value in lead.items() if value != ""}
         try:
             text = self.template.render(context)
-        except UndefinedError:
+        except (UndefinedError, _BlankOutput):
             missing = sorted(name for name in self.variables if not lead.get(name))
             raise MissingValue(missing or sorted(self.variables)) from None
         if not text.strip():
             raise MissingValue(sorted(self.variables) or [self.parameter])
+        if len(text) > MAX_RENDERED_CHARS:
+            raise MissingValue(
+                [], f"{self.parameter} longer than {MAX_RENDERED_CHARS} characters"
+            )
         return text
 
 
@@ -139,6 +157,12 @@ def _try_on_sample(compiled: CompiledTemplate, columns: list[str]) -> None:
     sample = {column: "Sample" for column in columns}
     try:
         text = compiled.template.render(sample)
+    except _BlankOutput:
+        raise TemplateError(
+            compiled.parameter,
+            "prints None or an empty value even when every column has one; "
+            "remove that expression",
+        ) from None
     except SecurityError as exc:
         raise TemplateError(
             compiled.parameter, f"refused by the sandbox: {exc}"

@@ -59,3 +59,37 @@ def test_bad_template_is_refused_naming_the_parameter(
         except TemplateError as exc:
             assert message in str(exc)
             raise
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "Hola {{ first_name|default(none) }}",
+        "Hola {{ first_name or none }}",
+        "Hola {{ first_name|d }}, x",
+        "Hola {{ first_name or '' }}!",
+        "Hola {{ first_name if first_name }}!",
+    ],
+)
+def test_idioms_that_would_print_none_or_a_blank_skip_the_lead(source: str) -> None:
+    template = compile_template("b", source, COLUMNS)
+
+    assert template.render({"first_name": "Ana"}).startswith("Hola Ana")
+    with pytest.raises(MissingValue, match="missing first_name"):
+        template.render({"first_name": ""})
+
+
+def test_expression_that_always_prints_nothing_is_refused() -> None:
+    with pytest.raises(TemplateError, match="prints None or an empty value"):
+        compile_template("b", "Hola {{ none }}", COLUMNS)
+
+
+def test_message_too_long_for_a_real_lead_is_skipped() -> None:
+    template = compile_template(
+        "email_body_template",
+        "{% for c in company %}{{ company }}{% endfor %}",
+        COLUMNS,
+    )
+
+    with pytest.raises(MissingValue, match="email_body_template longer than 100000"):
+        template.render({"company": "x" * 1999})
