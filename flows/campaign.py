@@ -235,14 +235,15 @@ class Campaign:
         if cached is not None:
             return cached
         s = self.settings
+        first = first_email_at(
+            self.now, s.business_hours_start_utc, s.business_hours_end_utc
+        )
         if step == EMAIL_1:
-            when = first_email_at(
-                self.now, s.business_hours_start_utc, s.business_hours_end_utc
-            )
-        elif step == LINKEDIN:
-            when = after_days(self.now, s.linkedin_delay_days)
+            when = first
         else:
-            when = after_days(self.now, s.followup_delay_days)
+            days = s.linkedin_delay_days if step == LINKEDIN else s.followup_delay_days
+            # No step may fire before the first email it follows up on.
+            when = max(after_days(self.now, days), first)
         self._run_at[step] = iso_z(when)
         return self._run_at[step]
 
@@ -254,16 +255,32 @@ def _render_messages(
     t = campaign.templates
     messages = {
         EMAIL_1: (
-            t["email_subject_template"].render(lead).strip(),
+            _one_line(t["email_subject_template"].render(lead)),
             t["email_body_template"].render(lead),
         )
     }
     if campaign.settings.enable_followup:
         messages[EMAIL_2] = (
-            t["email2_subject_template"].render(lead).strip(),
+            _one_line(t["email2_subject_template"].render(lead)),
             t["email2_body_template"].render(lead),
         )
     return messages
+
+
+def _one_line(subject: str) -> str:
+    # A line break in a subject could add a header at the email provider.
+    return " ".join(subject.split())
+
+
+def linkedin_profile(value: str) -> str:
+    """The lead's LinkedIn URL as an https URL, or empty if it is not one."""
+    value = value.strip()
+    if value.lower().startswith(("linkedin.com/", "www.linkedin.com/")):
+        value = "https://" + value
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme not in ("http", "https") or "." not in (parts.hostname or ""):
+        return ""
+    return value
 
 
 def _planned_steps(settings: CampaignSettings) -> list[str]:
@@ -318,6 +335,8 @@ def run_lead(
     if settings.enable_linkedin:
         if not lead.get("linkedin_url"):
             outcomes.append(outcome(LINKEDIN, SKIPPED, "no linkedin_url"))
+        elif not linkedin_profile(lead["linkedin_url"]):
+            outcomes.append(outcome(LINKEDIN, SKIPPED, "invalid linkedin_url"))
         elif engagement.opened and settings.skip_linkedin_if_opened:
             outcomes.append(outcome(LINKEDIN, SKIPPED, "opened"))
         else:
@@ -388,7 +407,7 @@ def _send_linkedin(
 ) -> StepOutcome:
     payload = {
         "step": LINKEDIN,
-        "linkedin_url": lead["linkedin_url"],
+        "linkedin_url": linkedin_profile(lead["linkedin_url"]),
         "run_at": campaign.run_at(LINKEDIN),
         "lead": dict(lead),
     }
