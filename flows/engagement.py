@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import urllib.parse
 from dataclasses import dataclass
 
 import httpx
+
+from flows.webhooks import read_capped
 
 
 @dataclass(frozen=True)
@@ -32,13 +35,17 @@ def check_engagement(
 ) -> Engagement:
     """GET the endpoint; any failure or odd answer counts as not engaged."""
     try:
-        response = client.get(engagement_url(base_url, email), timeout=timeout)
+        with client.stream(
+            "GET", engagement_url(base_url, email), timeout=timeout
+        ) as response:
+            status = response.status_code
+            content = read_capped(response, timeout)
     except httpx.HTTPError as exc:
         return Engagement(problem=f"request failed ({type(exc).__name__})")
-    if response.status_code != 200:
-        return Engagement(problem=f"answered HTTP {response.status_code}")
+    if status != 200:
+        return Engagement(problem=f"answered HTTP {status}")
     try:
-        body = response.json()
+        body = json.loads(content)
     except ValueError:
         return Engagement(problem="answered something that is not JSON")
     return parse_engagement(body)

@@ -25,6 +25,7 @@ BACKOFF_SECONDS = (2.0, 4.0)
 MAX_RETRY_AFTER_SECONDS = 60.0
 RETRYABLE_STATUSES = frozenset({408, 429})
 IDEMPOTENCY_HEADER = "X-Idempotency-Key"
+MAX_BODY_BYTES = 64 * 1024
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")
 
@@ -110,7 +111,7 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return min(float(value), MAX_RETRY_AFTER_SECONDS)
     try:
         when = parsedate_to_datetime(value)
@@ -124,6 +125,23 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     if math.isnan(seconds):
         return None
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
+def read_capped(response: httpx.Response, seconds: float) -> bytes:
+    """At most MAX_BODY_BYTES of a streamed body, for at most about `seconds`.
+
+    A body that is read to its end keeps the connection for the next request; a
+    huge or trickling one is cut off, so it can hold neither memory nor a lane.
+    """
+    deadline = time.monotonic() + seconds
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= MAX_BODY_BYTES or time.monotonic() > deadline:
+            break
+    return b"".join(chunks)[:MAX_BODY_BYTES]
 
 
 def _retryable(status: int | None) -> bool:
@@ -154,11 +172,12 @@ def deliver(
         status: int | None = None
         retry_after: str | None = None
         try:
-            response = client.post(
-                hook.url, json=payload, headers=headers, timeout=hook.timeout
-            )
-            status = response.status_code
-            retry_after = response.headers.get("retry-after")
+            with client.stream(
+                "POST", hook.url, json=payload, headers=headers, timeout=hook.timeout
+            ) as response:
+                status = response.status_code
+                retry_after = response.headers.get("retry-after")
+                read_capped(response, hook.timeout)
             detail = f"HTTP {status}"
         except httpx.HTTPError as exc:
             # The exception text can hold the URL; keep only its kind.

@@ -9,11 +9,13 @@ import pytest
 from flows.webhooks import (
     FAILED,
     GONE,
+    MAX_BODY_BYTES,
     SENT,
     Hook,
     HookState,
     deliver,
     idempotency_key,
+    read_capped,
     retry_after_seconds,
 )
 from tests.receiver import Receiver, Reply
@@ -156,3 +158,19 @@ def test_redirect_is_a_failure_not_followed(receiver, client) -> None:
 
     assert (delivery.outcome, delivery.status) == (FAILED, 302)
     assert [r.path for r in receiver.requests] == ["/hook"]
+
+
+def test_unicode_digits_in_retry_after_fall_back_to_the_backoff() -> None:
+    assert retry_after_seconds("\u00b2") is None
+
+
+def test_huge_answer_body_is_not_read_whole(receiver, client) -> None:
+    receiver.script("/hook", Reply(200, body=b"x" * (8 * 1024 * 1024)))
+
+    delivery, _ = _deliver(receiver, client)
+    receiver.script("/big", Reply(200, body=b"x" * (8 * 1024 * 1024)))
+    with client.stream("GET", receiver.url("/big")) as response:
+        body = read_capped(response, 5.0)
+
+    assert (delivery.outcome, delivery.attempts) == (SENT, 1)
+    assert len(body) == MAX_BODY_BYTES
