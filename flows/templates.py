@@ -56,7 +56,11 @@ class _BlankOutput(Exception):
 
 def _refuse_blank(value: Any) -> Any:
     # `{{ first_name or '' }}` and `|default(none)` would print a blank or "None".
-    if value is None or isinstance(value, Undefined):
+    if isinstance(value, Undefined):
+        # Raises what the undefined stands for: UndefinedError for an empty column,
+        # SecurityError for an attribute the sandbox hid, and so on.
+        value._fail_with_undefined_error()
+    if value is None:
         raise _BlankOutput
     if isinstance(value, str) and not value.strip():
         raise _BlankOutput
