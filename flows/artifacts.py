@@ -45,10 +45,11 @@ def report_dir() -> Path:
 
 
 class CampaignProgress:
-    """The run's progress artifact, and a terminal bar, fed by every lane.
+    """The run's progress, fed by every lane: an INFO line, an artifact, a bar.
 
     Pass ``add`` as the Campaign's ``on_outcomes``. The artifact is updated at most
-    once per interval and once at the end, whatever the number of leads.
+    once per interval and once at the end, whatever the number of leads; the
+    INFO line is logged at the same moments.
     """
 
     def __init__(
@@ -79,6 +80,8 @@ class CampaignProgress:
             self._bar.advance(self._bar.task_ids[0])
         progress = self.counter.add(outcomes)
         if progress is not None:
+            # The run's one INFO line about sending; each step logs at DEBUG.
+            self._log.info("%s", progress.line())
             self._publish(progress)
 
     def close(self) -> None:

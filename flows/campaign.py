@@ -186,26 +186,6 @@ class MemoryLedger:
             self._state[key] = FAILED
 
 
-class ProgressLine:
-    """Counts finished leads across lanes, so the run can say how far it is."""
-
-    def __init__(self, total: int, every: int = 0) -> None:
-        self.total = total
-        self.every = every or max(100, total // 10)
-        self._done = 0
-        self._counts: Counter[str] = Counter()
-        self._lock = threading.Lock()
-
-    def add(self, outcomes: Iterable[StepOutcome]) -> tuple[int, Counter[str]] | None:
-        """Count one finished lead; the totals so far when a progress line is due."""
-        with self._lock:
-            self._done += 1
-            self._counts.update(item.outcome for item in outcomes)
-            if self._done % self.every:
-                return None
-            return self._done, Counter(self._counts)
-
-
 @dataclass
 class Campaign:
     """Everything a lane needs to work on leads. Built once per run."""
@@ -220,7 +200,6 @@ class Campaign:
         default_factory=lambda: logging.getLogger("outreach")
     )
     on_outcomes: Callable[[list[StepOutcome]], None] | None = None
-    progress: ProgressLine | None = None
     sleep: Callable[[float], None] | None = None
     hook_states: dict[str, webhooks.HookState] = field(default_factory=dict)
     _run_at: dict[str, str] = field(default_factory=dict, init=False, repr=False)
@@ -460,7 +439,7 @@ def _post(
     if delivery.outcome == webhooks.SENT:
         campaign.ledger.record_sent(key)
         # DEBUG, not INFO: a line per request shipped to the API slows a big run
-        # down (see benchmarks/results.md); ProgressLine says how far it is.
+        # down (see benchmarks/results.md); the progress line says how far it is.
         campaign.log.debug(
             "%s for %s sent (HTTP %s, %d attempt(s))",
             step,
@@ -506,25 +485,8 @@ def work_lane(campaign: Campaign, work: queue.SimpleQueue) -> list[StepOutcome]:
         except Exception as exc:  # a bug must cost one lead, not the whole lane
             lead_outcomes = _internal_error(campaign, row, lead, exc)
         outcomes.extend(lead_outcomes)
-        if campaign.progress is not None:
-            _report_progress(campaign, campaign.progress.add(lead_outcomes))
         if campaign.on_outcomes is not None:
             campaign.on_outcomes(lead_outcomes)
-
-
-def _report_progress(campaign: Campaign, due: tuple[int, Counter[str]] | None) -> None:
-    if due is None or campaign.progress is None:
-        return
-    done, counts = due
-    campaign.log.info(
-        "%d of %d lead(s) done: %d step(s) sent, %d simulated, %d skipped, %d failed",
-        done,
-        campaign.progress.total,
-        counts[SENT],
-        counts[SIMULATED],
-        counts[SKIPPED],
-        counts[FAILED],
-    )
 
 
 def _internal_error(

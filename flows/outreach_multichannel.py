@@ -311,7 +311,6 @@ def outreach_multichannel(
             client=client,
             ledger=ledger,
             on_outcomes=progress.add,
-            progress=rules.ProgressLine(len(leads.leads)),
         )
         work = rules.fill_queue(leads.rows, leads.leads)
         futures = [send_lane.submit(lane, campaign, work) for lane in range(lanes)]

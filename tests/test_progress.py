@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -11,13 +12,12 @@ import pytest
 from flows.campaign import (
     Campaign,
     CampaignSettings,
-    ProgressLine,
-    StepOutcome,
     compile_templates,
     fill_queue,
     work_lane,
 )
 from flows.webhooks import Hook
+from tests.conftest import run_campaign, run_logs
 from tests.receiver import Receiver
 
 SETTINGS = CampaignSettings(
@@ -31,29 +31,7 @@ SETTINGS = CampaignSettings(
 )
 
 
-def _sent(row: int) -> list[StepOutcome]:
-    return [StepOutcome(row, "a***@example.com", "Acme", "email_1", "sent")]
-
-
-def test_progress_is_due_every_tenth_of_the_leads() -> None:
-    progress = ProgressLine(total=2000)
-
-    due = [progress.add(_sent(row)) for row in range(1, 2001)]
-
-    reported = [item for item in due if item is not None]
-    assert [done for done, _ in reported] == list(range(200, 2001, 200))
-    assert reported[-1][1]["sent"] == 2000
-
-
-def test_progress_on_a_small_run_is_due_every_hundred_leads() -> None:
-    progress = ProgressLine(total=250)
-
-    due = [progress.add(_sent(row)) for row in range(1, 251)]
-
-    assert [item[0] for item in due if item is not None] == [100, 200]
-
-
-def test_lanes_log_progress_at_info_and_each_sent_step_at_debug(
+def test_lanes_log_each_sent_step_at_debug_only(
     receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = CampaignSettings(
@@ -68,17 +46,32 @@ def test_lanes_log_progress_at_info_and_each_sent_step_at_debug(
             {"email": Hook("email", receiver.url(), {}, 10.0)},
             datetime.now(UTC),
             client=client,
-            progress=ProgressLine(len(leads)),
         )
         with caplog.at_level(logging.DEBUG, logger="outreach"):
             work_lane(campaign, fill_queue(range(1, 201), leads))
 
-    info = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
-    assert info == [
-        "100 of 200 lead(s) done: 100 step(s) sent, 0 simulated, 0 skipped, 0 failed",
-        "200 of 200 lead(s) done: 200 step(s) sent, 0 simulated, 0 skipped, 0 failed",
-    ]
+    assert [r for r in caplog.records if r.levelno >= logging.INFO] == []
     debug = [r for r in caplog.records if r.levelno == logging.DEBUG]
     assert len(debug) == 200
     assert "lead0@example.com" not in caplog.text
     assert len(receiver.requests) == 200
+
+
+def test_a_run_logs_how_far_it_is_instead_of_each_step(
+    receiver: Receiver, tmp_path: Path
+) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text(
+        "email,first_name,company\n"
+        + "".join(f"u{i}@example.com,U{i},C{i}\n" for i in range(30))
+    )
+
+    state = run_campaign(leads_csv_url=str(path), email_webhook_url=receiver.url())
+
+    assert state.is_completed(), state.message
+    logs = run_logs(state)
+    progress = [line for line in logs if "lead(s) done" in line]
+    assert progress[-1] == (
+        "30 of 30 lead(s) done: 30 sent, 0 simulated, 0 skipped, 0 failed"
+    )
+    assert not any("sent (HTTP" in line for line in logs)
