@@ -87,3 +87,19 @@ def run_logs(state) -> list[str]:
             messages += [log.message for log in page]
             if len(page) < 200:
                 return messages
+
+
+def campaign_settings(**overrides):
+    """CampaignSettings for rule tests: one email step, dry, unless overridden."""
+    from flows.campaign import CampaignSettings
+
+    base = {
+        "leads_csv_url": "leads.csv",
+        "email_from": "growth@example.com",
+        "email_subject_template": "{{first_name}}",
+        "email_body_template": "Hola {{first_name}}",
+        "enable_linkedin": False,
+        "enable_followup": False,
+        "dry_run": True,
+    }
+    return CampaignSettings(**{**base, **overrides})

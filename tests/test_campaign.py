@@ -7,23 +7,15 @@ import pytest
 from flows.campaign import (
     FAILED,
     Campaign,
-    CampaignSettings,
     compile_templates,
     fill_queue,
     linkedin_profile,
     summarize,
     work_lane,
 )
+from tests.conftest import campaign_settings
 
-SETTINGS = CampaignSettings(
-    leads_csv_url="leads.csv",
-    email_from="growth@example.com",
-    email_subject_template="{{first_name}}",
-    email_body_template="Hola {{first_name}}",
-    enable_linkedin=False,
-    enable_followup=False,
-    dry_run=True,
-)
+SETTINGS = campaign_settings()
 
 
 def test_a_lead_that_breaks_costs_that_lead_only() -> None:
@@ -48,11 +40,7 @@ def test_a_lead_that_breaks_costs_that_lead_only() -> None:
 
 
 def test_later_steps_never_fire_before_the_first_email() -> None:
-    settings = CampaignSettings(
-        leads_csv_url="leads.csv",
-        email_from="growth@example.com",
-        email_subject_template="x",
-        email_body_template="x",
+    settings = campaign_settings(
         business_hours_start_utc=20,
         business_hours_end_utc=22,
         linkedin_delay_days=0,
@@ -81,14 +69,8 @@ def test_linkedin_url_must_be_a_web_address(value: str, expected: str) -> None:
 
 
 def test_line_breaks_never_reach_a_subject() -> None:
-    settings = CampaignSettings(
-        leads_csv_url="leads.csv",
-        email_from="growth@example.com",
-        email_subject_template="{{first_name}}, idea para {{company}}",
-        email_body_template="Hola {{first_name}}",
-        enable_linkedin=False,
-        enable_followup=False,
-        dry_run=True,
+    settings = campaign_settings(
+        email_subject_template="{{first_name}}, idea para {{company}}"
     )
     templates = compile_templates(settings, ["email", "first_name", "company"])
     campaign = Campaign(settings, templates, {"email": None}, datetime.now(UTC))

@@ -11,32 +11,19 @@ import pytest
 
 from flows.campaign import (
     Campaign,
-    CampaignSettings,
     compile_templates,
     fill_queue,
     work_lane,
 )
 from flows.webhooks import Hook
-from tests.conftest import run_campaign, run_logs
+from tests.conftest import campaign_settings, run_campaign, run_logs
 from tests.receiver import Receiver
-
-SETTINGS = CampaignSettings(
-    leads_csv_url="leads.csv",
-    email_from="growth@example.com",
-    email_subject_template="{{first_name}}",
-    email_body_template="Hola {{first_name}}",
-    email_webhook_url="http://127.0.0.1:9/unused",
-    enable_linkedin=False,
-    enable_followup=False,
-)
 
 
 def test_lanes_log_each_sent_step_at_debug_only(
     receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = CampaignSettings(
-        **{**SETTINGS.__dict__, "email_webhook_url": receiver.url()}
-    )
+    settings = campaign_settings(email_webhook_url=receiver.url(), dry_run=False)
     templates = compile_templates(settings, ["email", "first_name"])
     leads = [{"email": f"lead{i}@example.com", "first_name": "Ana"} for i in range(200)]
     with httpx.Client() as client:
