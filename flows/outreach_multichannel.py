@@ -28,7 +28,7 @@ from pydantic import Field
 from blocks.outreach_webhook import OutreachWebhook
 from flows import campaign as rules
 from flows.artifacts import CampaignProgress, publish_report
-from flows.errors import ParameterError
+from flows.errors import OutreachError, ParameterError
 from flows.leads import LeadList, load_leads, load_suppression, suppress
 from flows.report import campaign_key, summary_table
 from flows.sent_ledger import FileLedger
@@ -290,10 +290,15 @@ def outreach_multichannel(
         skip_followup_if_replied=skip_followup_if_replied,
         webhook_timeout_seconds=webhook_timeout_seconds,
     )
-    settings.check()
-    hooks = load_webhooks(settings, email_webhook_block, linkedin_webhook_block)
-    leads = load_campaign_leads(leads_csv_url, suppression_csv_url)
-    templates = rules.compile_templates(settings, leads.columns)
+    try:
+        settings.check()
+        hooks = load_webhooks(settings, email_webhook_block, linkedin_webhook_block)
+        leads = load_campaign_leads(leads_csv_url, suppression_csv_url)
+        templates = rules.compile_templates(settings, leads.columns)
+    except OutreachError as exc:
+        # Bad input: one line that says what to fix, and nothing was sent.
+        logger.error("nothing sent: %s", exc)
+        return Failed(message=f"nothing sent: {exc}")
 
     key = campaign_key(campaign_name, leads_csv_url)
     lanes = min(max_parallel_leads, len(leads.leads))
