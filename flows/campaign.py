@@ -38,6 +38,9 @@ FAILED = "failed"
 
 ALREADY_SENT = "already sent today"
 UNCONFIRMED = "unconfirmed: sent before a crash; check the receiver"
+
+# A step's state in the sent ledger: begun before its request, then sent or failed.
+BEGIN = "begin"
 # A cell longer than this is no name or company: the lead is skipped, not posted.
 MAX_CELL_CHARS = 2_000
 
@@ -144,12 +147,12 @@ class SentLedger(Protocol):
     """Remembers which steps went out, so a re-run posts none of them twice.
 
     ``begin`` is written before the request and ``record_sent`` or
-    ``record_failed`` after it; a step begun but never ended is ``in_doubt``.
+    ``record_failed`` after it; a step begun but never ended stays ``BEGIN``.
     """
 
-    def was_sent(self, key: str) -> bool: ...
-
-    def in_doubt(self, key: str) -> bool: ...
+    def state(self, key: str) -> str:
+        """``BEGIN``, ``SENT``, ``FAILED``, or empty for a step never tried."""
+        ...
 
     def begin(self, key: str) -> None: ...
 
@@ -165,17 +168,13 @@ class MemoryLedger:
         self._state: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def was_sent(self, key: str) -> bool:
+    def state(self, key: str) -> str:
         with self._lock:
-            return self._state.get(key) == SENT
-
-    def in_doubt(self, key: str) -> bool:
-        with self._lock:
-            return self._state.get(key) == "begin"
+            return self._state.get(key, "")
 
     def begin(self, key: str) -> None:
         with self._lock:
-            self._state[key] = "begin"
+            self._state[key] = BEGIN
 
     def record_sent(self, key: str) -> None:
         with self._lock:
@@ -408,12 +407,14 @@ def _post(
         return outcome(step, SIMULATED, "dry run", status=200, preview=preview)
 
     key = webhooks.idempotency_key(lead["email"], step, campaign.now.date())
-    if campaign.ledger.was_sent(key):
+    # One read of the ledger per step: on disk it is a file read.
+    earlier = campaign.ledger.state(key)
+    if earlier == SENT:
         campaign.log.warning(
             "%s for %s already sent today; not sent again", step, masked
         )
         return outcome(step, SKIPPED, ALREADY_SENT)
-    if campaign.ledger.in_doubt(key):
+    if earlier == BEGIN:
         campaign.log.error(
             "%s for %s was in flight when an earlier run stopped; not sent again, "
             "check the receiver",

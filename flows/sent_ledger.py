@@ -33,13 +33,11 @@ from prefect.results import ResultStore
 from prefect.serializers import JSONSerializer
 from prefect.settings import get_current_settings
 
+from flows.campaign import BEGIN, FAILED, SENT
+
 LEDGER_DIR_ENV = "OUTREACH_LEDGER_DIR"
 KEEP_DAYS = 7
 _KEY_NAME = re.compile(r"[0-9a-f]{32}")
-
-BEGIN = "begin"
-SENT = "sent"
-FAILED = "failed"
 
 
 def ledger_dir() -> Path:
@@ -84,12 +82,6 @@ class FileLedger:
         if isinstance(value, dict) and value.get("state") in (BEGIN, SENT, FAILED):
             return str(value["state"])
         return BEGIN
-
-    def was_sent(self, key: str) -> bool:
-        return self.state(key) == SENT
-
-    def in_doubt(self, key: str) -> bool:
-        return self.state(key) == BEGIN
 
     def begin(self, key: str) -> None:
         self._write(key, BEGIN)

@@ -6,6 +6,7 @@ import os
 import time
 from pathlib import Path
 
+from flows.campaign import BEGIN, FAILED, SENT
 from flows.sent_ledger import KEEP_DAYS, FileLedger, ledger_dir
 from tests.conftest import CASES, run_campaign
 from tests.receiver import Receiver
@@ -15,12 +16,12 @@ KEY = "0123456789abcdef0123456789abcdef"
 
 def test_states_survive_a_new_ledger_on_the_same_folder(tmp_path: Path) -> None:
     FileLedger(tmp_path).begin(KEY)
-    assert FileLedger(tmp_path).in_doubt(KEY)
+    assert FileLedger(tmp_path).state(KEY) == BEGIN
 
     FileLedger(tmp_path).record_sent(KEY)
     reopened = FileLedger(tmp_path)
 
-    assert reopened.was_sent(KEY) and not reopened.in_doubt(KEY)
+    assert reopened.state(KEY) == SENT
 
 
 def test_failed_step_is_neither_sent_nor_in_doubt(tmp_path: Path) -> None:
@@ -28,7 +29,7 @@ def test_failed_step_is_neither_sent_nor_in_doubt(tmp_path: Path) -> None:
     ledger.begin(KEY)
     ledger.record_failed(KEY)
 
-    assert not ledger.was_sent(KEY) and not ledger.in_doubt(KEY)
+    assert ledger.state(KEY) == FAILED
 
 
 def test_torn_record_counts_as_in_doubt(tmp_path: Path) -> None:
@@ -36,7 +37,7 @@ def test_torn_record_counts_as_in_doubt(tmp_path: Path) -> None:
 
     ledger = FileLedger(tmp_path)
 
-    assert ledger.in_doubt(KEY) and not ledger.was_sent(KEY)
+    assert ledger.state(KEY) == BEGIN
 
 
 def test_record_holds_no_address(tmp_path: Path) -> None:
