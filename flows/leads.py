@@ -370,7 +370,8 @@ def load_leads(
             f"{parameter}: not one of the {len(frame)} row(s) has an address with "
             "@ in the email column; check that the right column is named email"
         )
-    valid = has_at & _valid_emails(frame["email"].where(has_at, ""))
+    # Only cells with an @ are worth validating; the rest are dropped already.
+    valid = _valid_emails(frame["email"][has_at]).reindex(frame.index, fill_value=False)
     duplicate = valid & frame["email"].where(valid).duplicated(keep="first")
 
     dropped = _dropped(frame, rows, ~has_at, DROP_NO_AT)
