@@ -110,8 +110,7 @@ class CampaignSettings:
 def _check_http_url(name: str, value: str) -> None:
     if not value:
         return
-    parts = urllib.parse.urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if not webhooks.is_http_url(value):
         # The value may be a secret: say what is wrong, never echo it.
         raise ParameterError(name, "is not an http(s) URL with a host")
 

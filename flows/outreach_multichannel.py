@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,7 +31,7 @@ from flows.errors import OutreachError, ParameterError
 from flows.leads import LeadList, load_leads, load_suppression, suppress
 from flows.report import campaign_key, summary_table
 from flows.sent_ledger import FileLedger
-from flows.webhooks import Hook, header_problem
+from flows.webhooks import Hook, header_problem, is_http_url
 
 CONCURRENCY_TAG = "outreach_pool"
 MAX_LANES = 128
@@ -116,8 +115,7 @@ def _hook_from_block(channel: str, name: str, dry_run: bool) -> Hook | None:
             f"{channel}_webhook_url",
         ) from None
     hook = block.hook(channel)
-    parts = urllib.parse.urlsplit(hook.url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if not is_http_url(hook.url):
         raise ParameterError(
             f"{channel}_webhook_block",
             f"block {name!r}: its url is not an http(s) URL with a host; fix the block",

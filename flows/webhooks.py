@@ -13,6 +13,7 @@ import math
 import re
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -98,6 +99,12 @@ def header_problem(name: str, value: str) -> str:
             "a non-ASCII character"
         )
     return ""
+
+
+def is_http_url(value: str) -> bool:
+    """Whether a URL is http(s) with a host, the only kind a step is posted to."""
+    parts = urllib.parse.urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def idempotency_key(email: str, step: str, day: date) -> str:
